@@ -1,0 +1,1 @@
+"""The query layer: filters, orderings and the runs DataFrame."""
