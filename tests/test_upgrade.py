@@ -1,0 +1,63 @@
+"""Stores written by earlier schema revisions open with the current code, content unchanged.
+
+Every ``tests/data/store-<revision>.db`` was written by ``make_fixture_store.py``
+at that revision and committed. Opening a copy upgrades it in place; the test
+compares a checksum of the content (runs, params, metrics, history, tags) taken
+before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from nbtrack.store.migrate import HEAD, REVISIONS
+from nbtrack.store.schema import VERSION_TABLE
+from nbtrack.tracking import Tracker
+
+FIXTURES = sorted((Path(__file__).parent / "data").glob("store-*.db"))
+
+CONTENT_QUERIES = [
+    "SELECT e.name, r.id, r.name, r.status, r.parent_id, r.start_time, r.end_time, r.source"
+    " FROM runs r JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id",
+    "SELECT run_id, key, value_type, value_num, value_text FROM params ORDER BY run_id, key",
+    "SELECT run_id, key, value, step FROM metrics ORDER BY run_id, key",
+    "SELECT run_id, key, step, value FROM metric_history ORDER BY run_id, key, step",
+    "SELECT run_id, key, value FROM tags ORDER BY run_id, key",
+]
+
+
+def content_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with sqlite3.connect(path) as db:
+        for query in CONTENT_QUERIES:
+            for row in db.execute(query):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def test_there_is_a_fixture_for_the_current_revision() -> None:
+    assert {p.stem.removeprefix("store-") for p in FIXTURES} >= {HEAD}
+    assert all(p.stem.removeprefix("store-") in REVISIONS for p in FIXTURES)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[p.name for p in FIXTURES])
+def test_fixture_opens_upgraded_with_content_unchanged(fixture: Path, tmp_path: Path) -> None:
+    copy = tmp_path / fixture.name
+    shutil.copy(fixture, copy)
+    before = content_checksum(copy)
+    tracker = Tracker(f"sqlite:///{copy}")
+    frame = tracker.runs("fixture")
+    assert len(frame) == 5
+    assert sorted(frame["status"]) == ["FAILED", "FINISHED", "FINISHED", "FINISHED", "FINISHED"]
+    trial = tracker.get_run(frame.loc[frame.run_name == "trial-2", "run_id"].item())
+    assert trial.params == {"alpha": pytest.approx(0.3), "model": "xgb", "layers": [2, 2]}
+    assert trial.tags == {"ünïcode": "<b>ok</b>"}
+    tracker.close()
+    assert content_checksum(copy) == before
+    with sqlite3.connect(copy) as db:
+        assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(HEAD,)]
