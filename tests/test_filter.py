@@ -231,10 +231,10 @@ def test_filter_in_frame_rows_and_with_limit(store: Store) -> None:
     where = compile_filter("params.model ILIKE 'xgb%' and experiment = 'e'")
     rows = store.frame_rows(where, compile_order_by("metrics.rmse"), limit=1)
     assert [r.id for r in rows.runs] == ["r1"]
-    assert {r.run_id for r in rows.params} == {"r1"}
+    assert {r[0] for r in rows.params} == {"r1"}
     rows = store.frame_rows(compile_filter("metrics.rmse > 5"), compile_order_by("experiment"))
     assert [r.id for r in rows.runs] == ["r2", "r3"]
-    assert {r.run_id for r in rows.metrics} == {"r2", "r3"}
+    assert {r[0] for r in rows.metrics} == {"r2", "r3"}
 
 
 def test_experiment_condition(store: Store) -> None:

@@ -138,7 +138,5 @@ def run_html(run: Run) -> str:
     rows += [(f"metrics.{k}", format_value(v)) for k, v in run.metrics.items()]
     rows += [(f"tags.{k}", v) for k, v in run.tags.items()]
     left = 'style="text-align:left"'
-    cells = "".join(
-        f"<tr><th {left}>{e(k)}</th><td {left}>{e(str(v))}</td></tr>" for k, v in rows
-    )
+    cells = "".join(f"<tr><th {left}>{e(k)}</th><td {left}>{e(str(v))}</td></tr>" for k, v in rows)
     return f'<table class="nbtrack-run">{cells}</table>'

@@ -161,7 +161,8 @@ class Tracker:
         ]
         run_name = name or _random_name()
         folder = os.getcwd()
-        state = _OpenRunState(folder=folder, git=metadata.GitProbe(folder))
+        run_meta = {**metadata.static_meta(), **(meta or {})}
+        state = _OpenRunState(folder=folder, git=metadata.GitProbe(folder), meta=run_meta)
         store.create_run(
             run_id=run_id,
             experiment_id=store.experiment_id(experiment) or 0,
@@ -169,7 +170,7 @@ class Tracker:
             parent_id=parent_id,
             start_time=now,
             source=source,
-            meta={**metadata.static_meta(), **(meta or {})},
+            meta=run_meta,
             host=metadata.host(),
             pid=os.getpid(),
             pid_start=metadata.own_process_start(),
@@ -226,13 +227,14 @@ class Tracker:
                 self._active.remove(run)
         end = time.time()
         update: dict[str, Any] = {"error": error}
-        packages = None
+        packages = base_meta = None
         if state is not None:
             update.update(state.git.result())
             update["datasets"] = metadata.datasets(run.logged_params, state.folder)
             packages = metadata.imported_packages()
+            base_meta = state.meta
         # The run's last values and its final status land in one transaction.
-        self._open_buffer().flush(RunFinish(run.id, status, end, update, packages))
+        self._open_buffer().flush(RunFinish(run.id, status, end, update, packages, base_meta))
         run.end_time, run.final_status = end, status
         self.events.emit(RunEvent("ended", run.id, run.experiment, self.url))
 
@@ -353,9 +355,10 @@ class Tracker:
 class _OpenRunState:
     """What the tracker remembers about an open run until it ends."""
 
-    def __init__(self, folder: str, git: metadata.GitProbe) -> None:
+    def __init__(self, folder: str, git: metadata.GitProbe, meta: dict[str, Any]) -> None:
         self.folder = folder
         self.git = git
+        self.meta = meta
 
 
 def _run_id_of(run: ActiveRun | Run | str) -> str:
