@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -179,9 +178,8 @@ def test_injection_in_a_string_literal_is_just_a_string(tracker: Tracker, store_
         pass
     found = nbtrack.runs(filter='params.a = "x\'; DROP TABLE runs; --"')
     assert len(found) == 1
-    path = store_uri.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    with tracker.store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM runs").scalar() == 1
 
 
 def test_deeply_nested_and_huge_filters_are_refused_quickly(tracker: Tracker) -> None:

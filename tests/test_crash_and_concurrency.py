@@ -97,8 +97,8 @@ def test_four_processes_writing_fifty_runs_each_lose_nothing(
     ]
     with reader.store.engine.connect() as connection:
         points = connection.exec_driver_sql("SELECT count(*) FROM metric_history").scalar()
-        check = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     assert points == 200 * 10
-    assert check == "ok"
     print(f"4 processes x 50 runs x 10 points: {elapsed:.1f} s")
     reader.close()
