@@ -28,16 +28,24 @@ def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def bench_cell_overhead(folder: Path, repeats: int) -> None:
-    from IPython.testing.globalipapp import start_ipython
+def bench_cell_overhead(folder: Path, repeats: int, *, git: bool = False) -> None:
+    from IPython.testing.globalipapp import get_ipython
 
     import nbtrack
 
-    shell = start_ipython()
+    shell = get_ipython()
     shell.history_manager.enabled = False
-    shell.run_line_magic("load_ext", "nbtrack")
+    if "track" not in shell.magics_manager.magics["cell"]:
+        shell.run_line_magic("load_ext", "nbtrack")
     shell.run_line_magic("config", "TrackMagics.quiet = True")
-    nbtrack.connect(f"sqlite:///{folder / 'cells.db'}")
+    where = "outside git"
+    if git:  # a notebook in a git work tree: the dirty-flag probe runs per cell
+        repo = folder / "repo"
+        repo.mkdir()
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        os.chdir(repo)
+        where = "in a git work tree"
+    nbtrack.connect(f"sqlite:///{folder / ('cells-git.db' if git else 'cells.db')}")
     cell = "x = 1\ny = x + 1\n"
     for _ in range(5):  # warm caches (package list, experiment id)
         shell.run_cell_magic("track", "bench", cell)
@@ -51,7 +59,7 @@ def bench_cell_overhead(folder: Path, repeats: int) -> None:
         tracked.append(time.perf_counter() - start)
     added = _median_ms(tracked) - _median_ms(plain)
     print(
-        f"(a) %%track trivial cell: untracked {_median_ms(plain):.3f} ms, "
+        f"(a) %%track trivial cell {where}: untracked {_median_ms(plain):.3f} ms, "
         f"tracked {_median_ms(tracked):.3f} ms -> {added:.2f} ms added (target <= 3 ms)"
     )
 
@@ -221,6 +229,8 @@ def main() -> None:
         os.chdir(folder)  # outside any git work tree, like a scratch notebook folder
         print(f"nbtrack core benchmarks (python {sys.version.split()[0]}, {os.cpu_count()} cores)")
         bench_cell_overhead(folder, cells)
+        bench_cell_overhead(folder, cells, git=True)
+        os.chdir(folder)
         bench_metric_points(folder, points)
         bench_runs_frame(folder, runs)
         bench_import(imports)

@@ -11,4 +11,5 @@ import tempfile
 
 _store_dir = tempfile.mkdtemp(prefix="nbtrack-notebooks-")
 os.environ["NBTRACK_URI"] = f"sqlite:///{os.path.join(_store_dir, 'nbtrack.db')}"
+os.environ["NBTRACK_ARTIFACTS"] = os.path.join(_store_dir, "artifacts")
 os.environ.pop("NBTRACK_NO_AUTOLOAD", None)  # the notebooks rely on autoload

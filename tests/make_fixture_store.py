@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from pathlib import Path
 
+from nbtrack.registry import register_model, set_alias
 from nbtrack.store.migrate import HEAD
 from nbtrack.tracking import Tracker
 
@@ -34,6 +36,18 @@ def main() -> None:
                     run.log(step=step, loss=1 / (step + 1 + i))
                 run.log_metrics({"rmse": 6.0 - i, "nan": math.nan, "inf": math.inf})
                 run.set_tag("ünïcode", "<b>ok</b>")
+    # Revision 0002: an artifact, a model and a registered version with an alias.
+    # Own experiment, so "fixture" keeps its 5 runs; blobs go to a temp folder (the
+    # upgrade test checks rows, not bytes).
+    os.environ["NBTRACK_ARTIFACTS"] = tempfile.mkdtemp(prefix="nbtrack-fixture-")
+    with tracker.start_run(
+        name="model-run", params={"alpha": 0.5}, experiment="fixture-models"
+    ) as model_run:
+        model_run.log_text("ünïcode <b>notes</b>", "notes/readme.md")
+        model_run.log_model({"weights": [1.0, 2.0]}, "model")
+        model_run.log_metric("rmse", 5.5)
+    register_model(tracker, model_run, "fixture-model", description="first")
+    set_alias(tracker, "fixture-model", "champion", 1)
     try:
         with tracker.start_run(name="failed"):
             raise ValueError("boom")

@@ -24,7 +24,9 @@ def _magic_options(name: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("magic", ["track", "track_connect", "track_experiment", "track_compare"])
+@pytest.mark.parametrize(
+    "magic", ["track", "track_connect", "track_experiment", "track_compare", "track_models"]
+)
 def test_every_magic_and_its_options_are_in_the_readme(magic: str) -> None:
     prefix = "%%" if magic == "track" else "%"
     assert f"{prefix}{magic}" in README

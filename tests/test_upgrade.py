@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nbtrack.registry import model_versions
 from nbtrack.store.migrate import HEAD, REVISIONS
 from nbtrack.store.schema import VERSION_TABLE
 from nbtrack.tracking import Tracker
@@ -30,11 +31,31 @@ CONTENT_QUERIES = [
     "SELECT run_id, key, value FROM tags ORDER BY run_id, key",
 ]
 
+#: Content of tables added by later revisions, checked for fixtures that have them.
+CONTENT_QUERIES_SINCE = {
+    "0002": [
+        "SELECT run_id, name, path, kind, digest, size FROM artifacts ORDER BY run_id, name, path",
+        "SELECT name, description FROM registered_models ORDER BY name",
+        "SELECT name, version, run_id, experiment, artifact, digest, metrics, description"
+        " FROM model_versions ORDER BY name, version",
+        "SELECT name, alias, version FROM model_aliases ORDER BY name, alias",
+        "SELECT name, version, key, value FROM model_tags ORDER BY name, version, key",
+    ],
+}
 
-def content_checksum(path: Path) -> str:
+
+def _revision(path: Path) -> str:
+    return path.stem.removeprefix("store-")
+
+
+def content_checksum(path: Path, revision: str | None = None) -> str:
     digest = hashlib.sha256()
+    queries = list(CONTENT_QUERIES)
+    for since, more in CONTENT_QUERIES_SINCE.items():
+        if revision is not None and revision >= since:
+            queries += more
     with sqlite3.connect(path) as db:
-        for query in CONTENT_QUERIES:
+        for query in queries:
             for row in db.execute(query):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
@@ -50,6 +71,7 @@ def test_fixture_opens_upgraded_with_content_unchanged(fixture: Path, tmp_path: 
     copy = tmp_path / fixture.name
     shutil.copy(fixture, copy)
     before = content_checksum(copy)
+    before_since = content_checksum(copy, _revision(fixture))
     tracker = Tracker(f"sqlite:///{copy}")
     frame = tracker.runs("fixture")
     assert len(frame) == 5
@@ -57,7 +79,16 @@ def test_fixture_opens_upgraded_with_content_unchanged(fixture: Path, tmp_path: 
     trial = tracker.get_run(frame.loc[frame.run_name == "trial-2", "run_id"].item())
     assert trial.params == {"alpha": pytest.approx(0.3), "model": "xgb", "layers": [2, 2]}
     assert trial.tags == {"ünïcode": "<b>ok</b>"}
+    if _revision(fixture) >= "0002":
+        model_run = tracker.get_run(tracker.run_ids("fixture-models")[0])
+        assert model_run.artifacts == ["model", "notes/readme.md"]
+        assert model_run.tags == {"registered": "fixture-model/1"}
+        versions = model_versions(tracker, "fixture-model")
+        assert versions["version"].tolist() == [1]
+        assert versions["aliases"].tolist() == [["champion"]]
+        assert versions["metrics.rmse"].tolist() == [5.5]
     tracker.close()
     assert content_checksum(copy) == before
+    assert content_checksum(copy, _revision(fixture)) == before_since
     with sqlite3.connect(copy) as db:
         assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(HEAD,)]

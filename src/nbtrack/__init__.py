@@ -21,27 +21,44 @@ if TYPE_CHECKING:
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
 
+    from nbtrack.registry import VersionRow
     from nbtrack.tracking import ActiveRun, Run, Tracker
+    from nbtrack.tracking.artifacts import ArtifactInfo
 
 __version__ = "0.1.0"
 
 __all__ = [
     "active_run",
+    "autolog",
     "best_run",
     "compare",
     "connect",
+    "download_artifact",
     "end_run",
     "get_run",
+    "importance",
     "last_run",
     "load_ipython_extension",
+    "load_model",
     "log",
+    "log_artifact",
+    "log_dict",
+    "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "log_text",
     "metric_history",
+    "model_versions",
+    "models",
+    "register_model",
     "runs",
+    "set_alias",
     "set_experiment",
+    "set_model_description",
+    "set_model_tag",
     "set_tag",
     "set_tags",
     "start_run",
@@ -220,3 +237,182 @@ def compare(
     from nbtrack.panels import compare as _compare
 
     return _compare(experiment=experiment, filter=filter, runs=runs, color=color, static=static)
+
+
+# -- artifacts, models and the registry ------------------------------------------------------
+
+
+def log_artifact(path: str, name: str | None = None) -> ArtifactInfo:
+    """Store a file or folder as an artifact of the open run (content-addressed).
+
+    >>> nbtrack.log_artifact("outputs/predictions.csv")  # doctest: +SKIP
+    """
+    return _tracker().current_run().log_artifact(path, name)
+
+
+def log_figure(figure: Any, name: str) -> ArtifactInfo:
+    """Store a plotly (``.html``, ``.json``) or matplotlib (``.png``, ``.svg``…) figure.
+
+    >>> nbtrack.log_figure(fig, "residuals.html")  # doctest: +SKIP
+    """
+    return _tracker().current_run().log_figure(figure, name)
+
+
+def log_text(text: str, name: str) -> ArtifactInfo:
+    """Store text as an artifact: ``nbtrack.log_text(report, "report.md")``."""
+    return _tracker().current_run().log_text(text, name)
+
+
+def log_dict(value: Mapping[str, Any], name: str) -> ArtifactInfo:
+    """Store a dict as JSON (YAML for ``.yaml``): ``nbtrack.log_dict(cfg, "config.json")``."""
+    return _tracker().current_run().log_dict(value, name)
+
+
+def log_model(
+    model: Any, name: str = "model", input_columns: list[str] | None = None
+) -> ArtifactInfo:
+    """Store a model in the open run (XGBoost as its JSON, others with joblib/pickle).
+
+    >>> nbtrack.log_model(fitted, "model")  # doctest: +SKIP
+    """
+    return _tracker().current_run().log_model(model, name, input_columns)
+
+
+def download_artifact(run: ActiveRun | Run | str, name: str, dest: str | None = None) -> str:
+    """Write artifact ``name`` of ``run`` under folder ``dest`` (default: a new temp folder).
+
+    Returns the local path (``dest/name``). Bytes are checked against their sha256.
+
+    >>> nbtrack.download_artifact(run, "config.json", "out/")  # doctest: +SKIP
+    '/home/me/out/config.json'
+    """
+    from nbtrack.tracking.artifacts import download
+
+    return download(_tracker(), run if isinstance(run, str) else run.id, name, dest)
+
+
+def load_model(
+    model: str | ActiveRun | Run, artifact: str = "model", *, quiet: bool = False
+) -> Any:
+    """Load a model: ``"models:/name/3"``, ``"models:/name@champion"``, ``"models:/name/latest"``,
+    ``"runs:/<run id>/model"`` or a run object.
+
+    Prints where the bytes came from; their sha256 is checked before unpickling,
+    and only the artifact root of the store you connected to is read.
+
+    >>> model = nbtrack.load_model("models:/duration-model@champion")  # doctest: +SKIP
+    """
+    from nbtrack.registry import load_model as _load
+
+    return _load(_tracker(), model, artifact, quiet=quiet)
+
+
+def register_model(
+    run: ActiveRun | Run | str,
+    name: str,
+    artifact: str = "model",
+    description: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> VersionRow:
+    """Register a run's model artifact as the next version of model ``name``.
+
+    >>> v = nbtrack.register_model(best_run, "duration-model")  # doctest: +SKIP
+    >>> v.version, v.run_id, v.metrics                            # doctest: +SKIP
+    (3, '3f2a…', {'rmse': 6.31})
+    """
+    from nbtrack.registry import register_model as _register
+
+    return _register(_tracker(), run, name, artifact, description, dict(tags or {}))
+
+
+def set_alias(name: str, alias: str, version: int | None) -> None:
+    """Point ``alias`` (``champion``, ``production``…) at ``version``; None removes it.
+
+    >>> nbtrack.set_alias("duration-model", "champion", 3)  # doctest: +SKIP
+    """
+    from nbtrack.registry import set_alias as _set_alias
+
+    _set_alias(_tracker(), name, alias, version)
+
+
+def set_model_tag(name: str, key: str, value: Any, version: int | None = None) -> None:
+    """Tag a registered model, or one version of it with ``version=``."""
+    from nbtrack.registry import set_tag
+
+    set_tag(_tracker(), name, key, value, version)
+
+
+def set_model_description(name: str, text: str | None, version: int | None = None) -> None:
+    """Describe a registered model, or one version of it with ``version=``."""
+    from nbtrack.registry import set_description
+
+    set_description(_tracker(), name, text, version)
+
+
+def models() -> pd.DataFrame:
+    """Registered models: name, latest version, aliases, description, tags."""
+    from nbtrack.registry import models as _models
+
+    return _models(_tracker())
+
+
+def model_versions(name: str | None = None) -> pd.DataFrame:
+    """Model versions with lineage (run, experiment, metrics at registration), newest first."""
+    from nbtrack.registry import model_versions as _versions
+
+    return _versions(_tracker(), name)
+
+
+# -- autolog, sweeps, param importance (libraries imported only when used) ---------------
+
+
+def autolog(
+    disable: bool = False,
+    *,
+    frameworks: Sequence[str] | None = None,
+    log_models: bool = True,
+) -> tuple[str, ...]:
+    """Log every scikit-learn / XGBoost ``fit`` into the open run (else a new one).
+
+    Params (``get_params``, a Pipeline's as ``step__param``), ``training_score``,
+    ``fit_time_s``, the estimator class as tags; a search gets a child run per
+    candidate; XGBoost adds per-round eval metrics, ``best_iteration`` and the
+    model. Inside a ``%%track`` cell it logs into the cell's run.
+    ``autolog(disable=True)`` puts the original methods back.
+
+    >>> nbtrack.autolog()  # doctest: +SKIP
+    ('sklearn', 'xgboost')
+    """
+    from nbtrack.integrations import autolog as _autolog
+
+    return _autolog(disable, frameworks=frameworks, log_models=log_models)
+
+
+def importance(
+    experiment: str | Sequence[str] | None = None,
+    metric: str | None = None,
+    filter: str | None = None,
+    runs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Params ranked by their influence on ``metric`` (default ``loss``, else the first).
+
+    A bias-corrected variance decomposition (ε², main effects) over the
+    metric's ranks; see the README ("Param importance") for why.
+
+    >>> nbtrack.importance("xgb-sweep", "loss")  # doctest: +SKIP
+               param  importance  epsilon2  eta2  spearman     kind  n_runs  n_groups
+    0  learning_rate        0.81  ...
+    """
+    from nbtrack.query.importance import param_importance
+
+    frame = runs if runs is not None else _tracker().runs(experiment, filter)
+    return param_importance(frame, metric)
+
+
+def __getattr__(name: str) -> Any:
+    # nbtrack.hyperopt / nbtrack.optuna import their library on first use only.
+    if name in ("hyperopt", "optuna", "integrations"):
+        import importlib
+
+        return importlib.import_module(f"nbtrack.{name}")
+    raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``nbtrack`` command line: ``nbtrack runs [--experiment E] [--filter F] ...``."""
+"""The ``nbtrack`` command line: ``nbtrack runs …`` and ``nbtrack gc``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,23 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--order-by", default=None, help='e.g. "metrics.rmse ASC"')
     runs.add_argument("--limit", type=int, default=None, help="at most this many runs")
     runs.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    gc = commands.add_parser("gc", help="find (and with --delete remove) unreferenced artifacts")
+    gc.add_argument(
+        "--delete", action="store_true", help="remove them (default: only print what would go)"
+    )
+    gc.add_argument(
+        "--min-age",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="keep blobs younger than this, which a write in progress may need (3600)",
+    )
+    gc.add_argument(
+        "--artifacts",
+        default=None,
+        metavar="ROOT",
+        help="artifact root (default: $NBTRACK_ARTIFACTS or nbtrack-artifacts/ beside the store)",
+    )
     return parser
 
 
@@ -30,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["runs", "--format", "csv", "--limit", "1"])  # doctest: +SKIP
     """
     args = _parser().parse_args(argv)
+    if args.command == "gc":
+        return _gc(args)
     from nbtrack.tracking import Tracker
 
     tracker = Tracker(args.uri)
@@ -47,6 +66,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         print(frame.to_string(index=False) if len(frame) else "(no runs)")
+    return 0
+
+
+def _gc(args: argparse.Namespace) -> int:
+    """``nbtrack gc``: report (or delete) artifact blobs that no run refers to."""
+    import os
+
+    from nbtrack.artifacts import ARTIFACTS_ENV
+    from nbtrack.tracking import Tracker
+    from nbtrack.tracking.artifacts import collect_garbage
+
+    if args.artifacts:
+        os.environ[ARTIFACTS_ENV] = args.artifacts
+    tracker = Tracker(args.uri)
+    try:
+        report = collect_garbage(tracker, delete=args.delete, min_age_s=args.min_age)
+    except (NbtrackError, ValueError, OSError) as error:
+        print(f"nbtrack: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        tracker.close()
+    verb = "deleted" if report.delete else "would delete"
+    for digest, size in report.blobs:
+        print(f"{verb} blob sha256:{digest} ({size} bytes)")
+    for path, size in report.temp_files:
+        print(f"{verb} leftover temp file {path} ({size} bytes)")
+    count = len(report.blobs) + len(report.temp_files)
+    mib = report.freed_bytes / 2**20
+    freed = "freed" if report.delete else "would free"
+    print(f"{freed} {report.freed_bytes} bytes ({mib:.1f} MiB) in {count} file(s);", end=" ")
+    print(f"{report.kept} blob(s) kept")
+    if not report.delete and count:
+        print("run `nbtrack gc --delete` to remove them")
     return 0
 
 

@@ -17,3 +17,11 @@ class StoreVersionError(StoreError):
 
 class RunNotFoundError(NbtrackError, LookupError):
     """No run has the given id."""
+
+
+class ModelNotFoundError(NbtrackError, LookupError):
+    """No registered model, version or alias has the given name."""
+
+
+class ArtifactError(NbtrackError):
+    """An artifact cannot be stored or read (missing blob, hash mismatch, no artifact root)."""

@@ -13,7 +13,9 @@ import warnings
 from collections.abc import Callable
 from typing import Literal, NamedTuple
 
-EventKind = Literal["started", "logged", "ended"]
+#: ``external``: another process changed the store (see ``tracking/watch.py``);
+#: its ``run_id`` and ``experiment`` are empty.
+EventKind = Literal["started", "logged", "ended", "external"]
 
 
 class RunEvent(NamedTuple):

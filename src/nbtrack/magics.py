@@ -1,4 +1,5 @@
-"""The IPython glue: ``%%track``, ``%track_connect``, ``%track_experiment``, ``%track_compare``.
+"""The IPython glue: ``%%track``, ``%track_connect``, ``%track_experiment``, ``%track_compare``,
+``%track_models``.
 
 The only module (with the extension hook in ``__init__``) that imports IPython.
 A tracked cell runs through ``shell.run_cell`` so IPython shows its output and
@@ -246,6 +247,30 @@ class TrackMagics(Magics):
         except ValueError as error:
             raise UsageError(str(error)) from None
 
+    @magic_arguments()
+    @argument("name", nargs="?", default=None, help="Only this registered model.")
+    @argument(
+        "--limit", type=int, default=10, metavar="N", help="Newest N versions per model (10)."
+    )
+    @argument("--all", action="store_true", help="Every version of every model.")
+    @line_magic
+    def track_models(self, line: str) -> Any:
+        """The model registry as a table with lineage: ``%track_models duration-model``."""
+        args = parse_argstring(self.track_models, line)
+        from nbtrack.registry._view import RegistryView
+        from nbtrack.store import registry as tables
+
+        store = self.tracker.store
+        name = _unquote(args.name)
+        try:
+            models = [m for m in tables.models(store) if name is None or m.name == name]
+            if name is not None and not models:
+                raise UsageError(f"no registered model {name!r}")
+            versions = tables.versions(store, name)
+        except NbtrackError as error:
+            raise UsageError(str(error)) from None
+        return RegistryView(models, versions, None if args.all else max(args.limit, 1))
+
 
 def _names(analysis: CellAnalysis) -> set[str]:
     return set(analysis.params) | set(analysis.metrics)
@@ -292,7 +317,7 @@ def unregister(shell: InteractiveShell) -> None:
     """Remove the magics again (``%unload_ext nbtrack``)."""
     for kind, names in (
         ("cell", ["track"]),
-        ("line", ["track_connect", "track_experiment", "track_compare"]),
+        ("line", ["track_connect", "track_experiment", "track_compare", "track_models"]),
     ):
         for name in names:
             shell.magics_manager.magics[kind].pop(name, None)

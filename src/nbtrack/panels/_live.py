@@ -34,6 +34,7 @@ class LiveLink:
         experiment: str | None = None,
         delay: float = 0.2,
         min_interval: float = 1.0,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._ref: Callable[[], _Refreshable | None] = weakref.ref(target, lambda _: self.close())
         self._experiment = experiment
@@ -43,6 +44,7 @@ class LiveLink:
         self._timer: threading.Timer | None = None
         self._last = 0.0
         self.refreshes = 0
+        self._on_close = on_close
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_event)
 
     @property
@@ -51,7 +53,9 @@ class LiveLink:
         return self._unsubscribe is not None
 
     def _on_event(self, event: Any) -> None:
-        if self._experiment and getattr(event, "experiment", None) not in (None, self._experiment):
+        # Events of another experiment are ignored; "" (another process wrote) is not.
+        experiment = getattr(event, "experiment", None)
+        if self._experiment and experiment and experiment != self._experiment:
             return
         with self._lock:
             if self._timer is not None or self._unsubscribe is None:
@@ -103,3 +107,6 @@ class LiveLink:
             timer.cancel()
         if unsubscribe is not None:
             unsubscribe()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()

@@ -19,6 +19,8 @@ from nbtrack.panels._data import (
 )
 
 PAGE_SIZE = 25
+#: The tag the model registry sets on runs with registered versions ("name/3, …").
+REGISTERED = f"{TAG}registered"
 _FIRST = ("run_name", "status", "start_time", "duration_s")
 
 
@@ -62,6 +64,9 @@ def table_columns(df: pd.DataFrame, color: str | None = None) -> list[Column]:
     params = [c for c in present if c.startswith(PARAM)]
     tags = [c for c in present if c.startswith(TAG)]
     head = [c for c in _FIRST if c in present]
+    if REGISTERED in tags:  # runs with registered model versions: shown up front
+        tags.remove(REGISTERED)
+        head.insert(min(2, len(head)), REGISTERED)
     tail = [c for c in ("experiment", "parent_run_id", "run_id") if c in present]
     if "experiment" in tail and df["experiment"].nunique(dropna=True) <= 1:
         tail.remove("experiment")
@@ -77,10 +82,11 @@ def table_columns(df: pd.DataFrame, color: str | None = None) -> list[Column]:
             else "param"
             if k.startswith(PARAM)
             else "tag"
-            if k.startswith(TAG)
+            if k.startswith(TAG) and k != REGISTERED
             else "run"
         )
-        label = labels.get(k, {"run_name": "run", "duration_s": "duration (s)"}.get(k, k))
+        names = {"run_name": "run", "duration_s": "duration (s)", REGISTERED: "registered"}
+        label = labels.get(k, names.get(k, k))
         numeric = k not in ("run_id",) and (_is_numeric(df[k]) if len(df) else k == "duration_s")
         out.append(Column(k, str(label), group, bool(numeric)))
     return out

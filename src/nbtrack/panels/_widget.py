@@ -210,7 +210,15 @@ class ComparePanel(widgets.VBox):  # type: ignore[misc]
         self._requested_color = color
         self.live: LiveLink | None = None
         if live and source.events is not None:
-            self.live = LiveLink(self, source.events, experiment=source.experiment)
+            # Trials of worker processes (joblib, Dask, other hosts) announce nothing
+            # in this process: poll the store for them while the panel lives.
+            watch = getattr(source.tracker, "watch", None)
+            self.live = LiveLink(
+                self,
+                source.events,
+                experiment=source.experiment,
+                on_close=watch() if watch is not None else None,
+            )
         self.refresh()
 
     # -- wiring ---------------------------------------------------------------------------

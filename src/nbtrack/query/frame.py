@@ -181,13 +181,12 @@ def _param_columns(rows: list[Any], order: pd.Index) -> dict[str, Any]:
         else:
             kind = np.full(len(order), None, dtype=object)
             kind[positions] = types[mask]
-            columns[f"params.{key}"] = np.array(
-                [
-                    None if k is None else decode_param(k, t)
-                    for k, t in zip(kind, text, strict=True)
-                ],
-                dtype=object,
-            )
+            # Filled in place: np.array() of equal-length lists would make a 2-D array.
+            decoded = np.full(len(order), None, dtype=object)
+            for i, (k, t) in enumerate(zip(kind, text, strict=True)):
+                if k is not None:
+                    decoded[i] = decode_param(k, t)
+            columns[f"params.{key}"] = decoded
     return columns
 
 

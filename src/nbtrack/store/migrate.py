@@ -18,7 +18,7 @@ from nbtrack.store.engine import WRITE_OPTION
 from nbtrack.store.schema import VERSION_TABLE
 
 #: Every schema revision this code knows, oldest first; the last one is current.
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD = REVISIONS[-1]
 
 # Arbitrary constant key for pg_advisory_xact_lock while migrating.

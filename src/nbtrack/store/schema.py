@@ -22,6 +22,7 @@ NaN: SQLite cannot store NaN, so it is encoded the same way everywhere.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -119,4 +120,92 @@ environments = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("packages", Text, nullable=False),
+)
+
+# -- revision 0002: artifacts and the model registry -------------------------------------
+#
+# - ``artifacts``: one row per stored file of a run's artifact. A single-file
+#   artifact has one row with ``path = ""``; a folder (or a model) one row per
+#   file, ``path`` relative to the artifact. ``digest`` is the sha256 of the
+#   bytes, which is also the blob's key in the artifact root: the database never
+#   says *where* blobs live, only which ones a run refers to.
+# - ``registered_models``: a named model; ``model_versions``: version N of it,
+#   with lineage to the run and artifact it came from and the run's metrics at
+#   registration (a snapshot: the run may keep logging).
+# - ``model_tags``: tags of a model (``version = 0``) or of one version.
+# - ``model_aliases``: ``champion`` -> version, with who moved it last and when;
+#   ``model_alias_events`` keeps every move.
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(500), primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_artifacts_digest", "digest"),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("description", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "name",
+        String(250),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("experiment", String(500)),
+    Column("artifact", String(500), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("metrics", Text, nullable=False, server_default="{}"),
+    Column("description", Text),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255)),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("version", Integer, primary_key=True),  # 0: a tag of the model itself
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("set_by", String(255)),
+    Column("set_at", Float, nullable=False),
+)
+
+model_alias_events = Table(
+    "model_alias_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("version", Integer),  # None: the alias was removed
+    Column("previous", Integer),
+    Column("set_by", String(255)),
+    Column("set_at", Float, nullable=False),
 )

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from nbtrack.errors import RunNotFoundError, StoreError
 from nbtrack.store.engine import WRITE_OPTION, make_engine
 from nbtrack.store.migrate import ensure_schema
+from nbtrack.store.registry import artifact_names
 from nbtrack.store.schema import (
     environments,
     experiments,
@@ -98,6 +99,7 @@ class RunRecord:
     metrics: dict[str, float | None] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
 
 
 class FrameRows(NamedTuple):
@@ -358,6 +360,7 @@ class Store:
                 packages_json = connection.execute(
                     select(environments.c.packages).where(environments.c.id == meta["environment"])
                 ).scalar()
+            artifact_list = artifact_names(connection, run_id)
         return RunRecord(
             id=row.id,
             experiment=row.experiment,
@@ -372,6 +375,7 @@ class Store:
             metrics={r.key: r.value for r in metric_rows},
             tags={r.key: r.value for r in tag_rows},
             packages=json.loads(packages_json) if packages_json else {},
+            artifacts=artifact_list,
         )
 
     def run_ids(
@@ -433,6 +437,15 @@ class Store:
             metric_rows = child(metrics, metrics.c.run_id, metrics.c.key, metrics.c.value)
             tag_rows = child(tags, tags.c.run_id, tags.c.key, tags.c.value)
         return FrameRows(run_rows, param_rows, metric_rows, tag_rows)
+
+    def change_token(self) -> tuple[Any, ...]:
+        """A cheap aggregate of ``runs`` that changes whenever any process writes.
+
+        Every write of a run's values refreshes its heartbeat, so count, latest
+        start, latest end and latest heartbeat together move on each change.
+        """
+        with self._read() as connection:
+            return tuple(connection.execute(_CHANGE_TOKEN).one())
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Any]:
         """Points of one run as ``(key, step, value, timestamp)`` rows, ordered by step."""
@@ -532,6 +545,9 @@ _MAX_BOUND_IDS = 5_000
 # Built once: constructing statements costs more than running them on a small store.
 _RANK_HIGHER = _rank_statement(True)
 _RANK_LOWER = _rank_statement(False)
+_CHANGE_TOKEN = select(
+    func.count(), func.max(runs.c.start_time), func.max(runs.c.end_time), func.max(runs.c.heartbeat)
+)
 _INSERT_RUN = insert(runs)
 _RUN_META = select(runs.c.meta, runs.c.status).where(runs.c.id == bindparam("run_id"))
 _END_RUN = (

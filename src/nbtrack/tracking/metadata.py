@@ -166,8 +166,11 @@ def _read_ref(git_dir: Path, ref: str) -> str | None:
 class GitProbe:
     """Git state of the work tree holding ``folder``, started without blocking.
 
-    The commit and branch are read from ``.git`` directly; the dirty flag
-    comes from ``git status`` running in the background until :meth:`result`.
+    The commit and branch are read from ``.git`` directly (microseconds). The
+    dirty flag comes from ``git status``, spawned when the run starts so it
+    runs alongside the cell, and read when the run ends. (Spawning it from a
+    thread, or writing its answer after the run, measured slower: see the
+    README's performance notes.)
     """
 
     def __init__(self, folder: str) -> None:
@@ -183,30 +186,31 @@ class GitProbe:
                 stderr=subprocess.DEVNULL,
                 stdin=subprocess.DEVNULL,
             )
-        except OSError:  # git not installed: commit and branch still known
+        except OSError:  # git not installed: commit and branch are still known
             self._status = None
 
-    def result(self) -> dict[str, Any]:
-        """``git_commit``, ``git_branch`` and ``git_dirty`` (all None outside a work tree)."""
+    def dirty(self, timeout: float = 30) -> bool | None:
+        """The dirty flag, waiting up to ``timeout`` seconds for git; None if unknown."""
+        if self._status is None:
+            return None
+        try:
+            out, _ = self._status.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._status.kill()
+            self._status.communicate()
+            return None
+        return bool(out.strip()) if self._status.returncode == 0 else None
+
+    def refs(self) -> dict[str, Any]:
+        """``git_commit`` and ``git_branch`` (None outside a work tree)."""
         if self.git_dir is None:
-            return {"git_commit": None, "git_branch": None, "git_dirty": None}
+            return {"git_commit": None, "git_branch": None}
         head = (self.git_dir / "HEAD").read_text().strip()
-        branch = None
-        if head.startswith("ref:"):
-            ref = head[4:].strip()
-            branch = ref.removeprefix("refs/heads/")
-            commit = _read_ref(self.git_dir, ref)
-        else:
-            commit = head
-        dirty = None
-        if self._status is not None:
-            try:
-                out, _ = self._status.communicate(timeout=10)
-                dirty = bool(out.strip()) if self._status.returncode == 0 else None
-            except subprocess.TimeoutExpired:
-                self._status.kill()
-                self._status.communicate()
-        return {"git_commit": commit, "git_branch": branch, "git_dirty": dirty}
+        if not head.startswith("ref:"):
+            return {"git_commit": head, "git_branch": None}
+        ref = head[4:].strip()
+        branch = ref.removeprefix("refs/heads/")
+        return {"git_commit": _read_ref(self.git_dir, ref), "git_branch": branch}
 
 
 # -- data fingerprints ------------------------------------------------------------------

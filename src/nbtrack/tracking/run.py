@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from nbtrack.store.store import (
 from nbtrack.values import decode_param, encode_param, metric_value, tag_value, validate_key
 
 if TYPE_CHECKING:
+    from nbtrack.tracking.artifacts import ArtifactInfo
     from nbtrack.tracking.tracker import Tracker
 
 
@@ -72,6 +74,7 @@ class Run:
             source=record.source,
             meta=meta,
             parent_id=record.parent_id,
+            artifacts=list(record.artifacts),
         )
 
     def _repr_html_(self) -> str:
@@ -171,6 +174,62 @@ class ActiveRun:
         rows = [TagRow(self.id, validate_key(k, "tag name"), tag_value(v)) for k, v in tags.items()]
         self._tracker._buffer_rows(tags=rows)
         self.logged_tags.update((row.key, row.value) for row in rows)
+
+    # -- artifacts (stored at once, not buffered: see tracking/artifacts.py) ---------------
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> ArtifactInfo:
+        """Store a file or a folder as artifact ``name`` (default: its base name).
+
+        >>> run.log_artifact("data/train.csv")            # doctest: +SKIP
+        >>> run.log_artifact("outputs/", name="outputs")  # doctest: +SKIP
+        """
+        from nbtrack.tracking.artifacts import log_path
+
+        return log_path(self._tracker, self.id, path, name)
+
+    def log_text(self, text: str, name: str) -> ArtifactInfo:
+        """Store ``text`` (UTF-8) as artifact ``name``: ``run.log_text(report, "report.md")``."""
+        from nbtrack.tracking.artifacts import TEXT, log_files
+
+        return log_files(self._tracker, self.id, name, TEXT, {"": text.encode("utf-8")})
+
+    def log_dict(self, value: Mapping[str, Any], name: str) -> ArtifactInfo:
+        """Store a dict as JSON (or YAML for ``.yaml``): ``run.log_dict(cfg, "config.json")``."""
+        from nbtrack.artifacts._content import dict_bytes
+        from nbtrack.tracking.artifacts import DICT, log_files
+
+        return log_files(self._tracker, self.id, name, DICT, {"": dict_bytes(value, name)})
+
+    def log_figure(self, figure: Any, name: str) -> ArtifactInfo:
+        """Store a plotly (``.html``/``.json``) or matplotlib (``.png``, ``.svg``…) figure.
+
+        >>> run.log_figure(fig, "loss.html")  # doctest: +SKIP
+        """
+        from nbtrack.artifacts._content import figure_bytes
+        from nbtrack.tracking.artifacts import FIGURE, log_files
+
+        return log_files(self._tracker, self.id, name, FIGURE, {"": figure_bytes(figure, name)})
+
+    def log_model(
+        self, model: Any, name: str = "model", input_columns: list[str] | None = None
+    ) -> ArtifactInfo:
+        """Store a model: XGBoost in its own JSON format, others with joblib (or pickle).
+
+        A ``nbtrack-model.json`` beside it records flavor, library versions and
+        input columns (``feature_names_in_`` when the model has them).
+
+        >>> run.log_model(fitted_ridge, "model")  # doctest: +SKIP
+        """
+        from nbtrack.artifacts._models import serialize_model
+        from nbtrack.tracking.artifacts import MODEL, log_files
+
+        files = serialize_model(model, input_columns)
+        return log_files(self._tracker, self.id, name, MODEL, files)
+
+    @property
+    def artifacts(self) -> list[str]:
+        """Names of the run's artifacts, as stored now."""
+        return self.snapshot().artifacts
 
     @property
     def latest_metrics(self) -> dict[str, float]:

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import NbtrackError
@@ -23,6 +23,7 @@ from nbtrack.store.store import FINISHED, MetricPoint, ParamRow, RunFinish, Stor
 from nbtrack.tracking import metadata
 from nbtrack.tracking.buffer import LogBuffer
 from nbtrack.tracking.run import ActiveRun, Run
+from nbtrack.tracking.watch import StoreWatcher
 from nbtrack.values import decode_param, encode_param, tag_value, validate_key
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class Tracker:
         self._active: list[ActiveRun] = []
         self._open_state: dict[str, _OpenRunState] = {}
         self._last_run_id: str | None = None
+        self._watcher: StoreWatcher | None = None
+        self._pid = os.getpid()
         atexit.register(self._at_exit)
 
     # -- store and experiment -----------------------------------------------------------
@@ -229,7 +232,8 @@ class Tracker:
         update: dict[str, Any] = {"error": error}
         packages = base_meta = None
         if state is not None:
-            update.update(state.git.result())
+            update.update(state.git.refs())
+            update["git_dirty"] = state.git.dirty(timeout=30)
             update["datasets"] = metadata.datasets(run.logged_params, state.folder)
             packages = metadata.imported_packages()
             base_meta = state.meta
@@ -242,6 +246,21 @@ class Tracker:
         _ = self.store  # opening the store creates its buffer
         assert self._buffer is not None
         return self._buffer
+
+    def watch(self, interval: float | None = None) -> Callable[[], None]:
+        """Emit ``external`` events when other processes write to the store.
+
+        Returns the function that ends this watch; polling stops with the last.
+
+        >>> stop = tracker.watch()  # a panel does this to follow worker processes
+        >>> stop()
+        """
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = StoreWatcher(self)
+            if interval is not None:
+                self._watcher.interval = interval
+            return self._watcher.acquire()
 
     def flush(self) -> None:
         """Write everything logged so far to the store now."""
@@ -258,6 +277,10 @@ class Tracker:
 
     def _at_exit(self) -> None:
         # As MLflow does: runs still open when the interpreter exits are FINISHED.
+        # A forked child inherits the list of open runs but owns none of them:
+        # ending its parent's sweep run when the child exits would be wrong.
+        if os.getpid() != self._pid:
+            return
         try:
             for run in reversed(list(self._active)):
                 run.end(FINISHED)
