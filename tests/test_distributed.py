@@ -75,4 +75,6 @@ def test_joblib_workers_fill_a_live_panel(
     assert final == TRIALS + 1
     intermediate = sorted({n for n in seen if 1 < n < TRIALS + 1})
     assert intermediate, f"the panel never showed the sweep in progress: {sorted(set(seen))}"
-    print(f"{TRIALS} trials in 2 worker processes: {elapsed:.1f} s; panel counts seen {intermediate}")
+    print(
+        f"{TRIALS} trials in 2 worker processes: {elapsed:.1f} s; panel counts seen {intermediate}"
+    )
