@@ -310,7 +310,10 @@ def notebook_path(shell: InteractiveShell) -> str | None:
 
 def register(shell: InteractiveShell) -> None:
     """Register the magics on ``shell`` (what ``%load_ext nbtrack`` does)."""
+    from nbtrack.tracking import metadata
+
     shell.register_magics(TrackMagics(shell))
+    metadata.warm_up()
 
 
 def unregister(shell: InteractiveShell) -> None:

@@ -14,6 +14,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -98,6 +99,15 @@ def _version_of(distribution: str) -> str | None:
         except PackageNotFoundError:
             _version_cache[distribution] = None
     return _version_cache[distribution]
+
+
+def warm_up() -> None:
+    """Build the module -> distribution map in a daemon thread.
+
+    Scanning the installed distributions takes 0.3–1.5 s; doing it while a
+    kernel starts keeps that cost off the first tracked cell.
+    """
+    threading.Thread(target=_distributions_by_module, name="nbtrack-warm-up", daemon=True).start()
 
 
 _packages_cache: tuple[int, dict[str, str]] = (-1, {})
