@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from nbtrack.errors import RunNotFoundError, StoreError
+from nbtrack.store import driver
 from nbtrack.store.engine import WRITE_OPTION, make_engine
 from nbtrack.store.migrate import ensure_schema
 from nbtrack.store.registry import artifact_names
@@ -211,23 +212,14 @@ class Store:
         with self._write() as connection:
             if parent_id is not None and not _exists(connection, parent_id):
                 raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
-            connection.execute(
-                _INSERT_RUN,
-                {
-                    "id": run_id,
-                    "experiment_id": experiment_id,
-                    "name": name,
-                    "status": RUNNING,
-                    "parent_id": parent_id,
-                    "start_time": start_time,
-                    "source": source,
-                    "meta": _dump(meta),
-                    "host": host,
-                    "pid": pid,
-                    "pid_start": pid_start,
-                    "heartbeat": start_time,
-                },
-            )
+            driver.execute(
+                connection,
+                driver.RUN_INSERT,
+                [
+                    (run_id, experiment_id, name, parent_id, start_time, source, _dump(meta),
+                     host, pid, pid_start, start_time)
+                ],
+            )  # fmt: skip
             self._write_rows(connection, param_rows, (), tag_rows)
 
     def write_batch(
@@ -267,21 +259,13 @@ class Store:
         tag_rows: Sequence[TagRow],
     ) -> None:
         if param_rows:
-            _upsert(connection, "params", [r._asdict() for r in param_rows], ["run_id", "key"])
+            driver.execute(connection, driver.PARAMS_UPSERT, driver.last_per_key(param_rows))
         if tag_rows:
-            _upsert(connection, "tags", [r._asdict() for r in tag_rows], ["run_id", "key"])
+            driver.execute(connection, driver.TAGS_UPSERT, driver.last_per_key(tag_rows))
         if points:
-            # executemany straight on the driver cursor: the hot path of a training loop.
-            connection.exec_driver_sql(
-                "INSERT INTO metric_history (run_id, key, step, value, timestamp) "
-                + (
-                    "VALUES (?, ?, ?, ?, ?)"
-                    if connection.dialect.paramstyle == "qmark"
-                    else "VALUES (%s, %s, %s, %s, %s)"
-                ),
-                points,  # MetricPoints are tuples in column order
-            )
-            _upsert_latest(connection, points)
+            # MetricPoints are tuples in the column order of both statements.
+            driver.execute(connection, driver.HISTORY_INSERT, points)
+            driver.execute(connection, driver.LATEST_UPSERT, _latest(points))
 
     def finish_run(
         self,
@@ -512,15 +496,12 @@ def _finish(connection: Connection, finish: RunFinish, known_environments: set[s
         if row is None:
             raise RunNotFoundError(f"no run with id {finish.run_id!r}")
         base = json.loads(row.meta)
-    changed = connection.execute(
-        _END_RUN,
-        {
-            "run_id": finish.run_id,
-            "status": finish.status,
-            "end_time": finish.end_time,
-            "meta": _dump({**base, **meta_update}),
-        },
-    ).rowcount
+    meta = _dump({**base, **meta_update})
+    changed = driver.execute(
+        connection,
+        driver.RUN_END,
+        [(finish.status, finish.end_time, meta, finish.end_time, finish.run_id)],
+    )
     return (environment or "") if changed else None
 
 
@@ -548,18 +529,7 @@ _RANK_LOWER = _rank_statement(False)
 _CHANGE_TOKEN = select(
     func.count(), func.max(runs.c.start_time), func.max(runs.c.end_time), func.max(runs.c.heartbeat)
 )
-_INSERT_RUN = insert(runs)
 _RUN_META = select(runs.c.meta, runs.c.status).where(runs.c.id == bindparam("run_id"))
-_END_RUN = (
-    update(runs)
-    .where(runs.c.id == bindparam("run_id"), runs.c.status == RUNNING)
-    .values(
-        status=bindparam("status"),
-        end_time=bindparam("end_time"),
-        meta=bindparam("meta"),
-        heartbeat=bindparam("end_time"),
-    )
-)
 _HEARTBEAT = (
     update(runs)
     .where(runs.c.id.in_(bindparam("ids", expanding=True)), runs.c.status == RUNNING)
@@ -646,62 +616,22 @@ def _statement(connection: Connection, name: str) -> Any:
     return statement
 
 
-def _build_replace(table: Any) -> Callable[[Connection], Any]:
-    def build(connection: Connection) -> Any:
-        statement = _insert_for(connection, table)
-        keys = [c.name for c in table.primary_key.columns]
-        return statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
-        )
-
-    return build
-
-
-def _build_latest(connection: Connection) -> Any:
-    statement = _insert_for(connection, metrics)
-    return statement.on_conflict_do_update(
-        index_elements=["run_id", "key"],
-        set_={
-            "value": statement.excluded.value,
-            "step": statement.excluded.step,
-            "timestamp": statement.excluded.timestamp,
-        },
-        where=statement.excluded.step >= metrics.c.step,
-    )
-
-
 def _build_environment(connection: Connection) -> Any:
     return _insert_for(connection, environments).on_conflict_do_nothing(index_elements=["id"])
 
 
-_BUILDERS: dict[str, Callable[[Connection], Any]] = {
-    "params": _build_replace(params),
-    "tags": _build_replace(tags),
-    "latest": _build_latest,
-    "environment": _build_environment,
-}
+_BUILDERS: dict[str, Callable[[Connection], Any]] = {"environment": _build_environment}
 
 
-def _upsert(connection: Connection, name: str, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    """Insert rows, replacing the values of rows whose key already exists (last wins)."""
-    connection.execute(_statement(connection, name), _last_per_key(rows, keys))
-
-
-def _last_per_key(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
-    # One statement cannot touch the same row twice on PostgreSQL: keep the last.
-    return list({tuple(row[k] for k in keys): row for row in rows}.values())
-
-
-def _upsert_latest(connection: Connection, points: Sequence[MetricPoint]) -> None:
-    """Keep ``metrics`` at the point with the highest step (latest logged on ties)."""
+def _latest(points: Sequence[MetricPoint]) -> list[MetricPoint]:
+    """Per (run, key), the point with the highest step (the last logged on ties)."""
     latest: dict[tuple[str, str], MetricPoint] = {}
     for point in points:
         key = (point.run_id, point.key)
         current = latest.get(key)
         if current is None or point.step >= current.step:
             latest[key] = point
-    connection.execute(_statement(connection, "latest"), [p._asdict() for p in latest.values()])
+    return list(latest.values())
 
 
 def _dump(meta: dict[str, Any]) -> str:
