@@ -6,7 +6,8 @@ SQLAlchemy's per-statement work (cache lookup, parameter processing, result
 objects) cost ~80 µs each, several times SQLite's own work for one row, so
 these statements are written once here, in SQL that SQLite (≥ 3.24) and
 PostgreSQL share (``ON CONFLICT … DO UPDATE``), and run with ``executemany``
-on the DBAPI cursor inside the caller's SQLAlchemy transaction.
+on the DBAPI cursor inside the caller's SQLAlchemy transaction. The bulk
+reads behind a DataFrame (:func:`fetch_all`) take the same shortcut.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 RUN_INSERT = (
     "INSERT INTO runs (id, experiment_id, name, status, parent_id, start_time, source, meta,"
@@ -65,6 +66,30 @@ def execute(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> 
         else:
             cursor.executemany(_sql(connection, sql), rows)
         return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def fetch_all(connection: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """All rows of ``query`` as plain tuples, straight from the driver's cursor.
+
+    For the bulk reads behind a DataFrame: building a SQLAlchemy ``Row`` per
+    row costs a third of the fetch at 200,000 rows, and the columns read this
+    way (text, float, int) need no type processing on SQLite or psycopg.
+    """
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    values = compiled.construct_params()
+    parameters: Any = (
+        tuple(values[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else values
+    )
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, parameters)
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
